@@ -137,27 +137,50 @@ def _shape(x: Array) -> tuple[int, ...]:
     return tuple(x.shape)
 
 
-def require_values(xp: Namespace, bad: Array, message: Callable[[], str]) -> None:
-    """Raise ``ValueError(message())`` if any element of the boolean ``bad`` is set.
+def require_values(
+    xp: Namespace, x: Array, bad: Callable[[], Array], message: Callable[[], str]
+) -> None:
+    """Raise ``ValueError(message())`` if any element of the boolean mask ``bad()`` is set.
 
-    Runs only where the validation mode allows (see ``losskit.set_validation``).
+    Runs only where the validation mode allows for the input ``x`` (see
+    ``losskit.set_validation``); elsewhere the mask is not even built, so a
+    skipped check costs no pass over the data.
     """
-    if should_validate(bad) and bool(xp.any(bad)):
+    if should_validate(x) and bool(xp.any(bad())):
         raise ValueError(message())
 
 
+def first_where(xp: Namespace, mask: Array, x: Array) -> Array:
+    """The first element of ``x`` (in C order) where ``mask`` is set, for an error message.
+
+    ``argmax`` instead of ``x[mask]``: no data-dependent shape, so it also works
+    on lazy arrays (Dask).
+    """
+    flat = xp.reshape(xp.astype(mask, xp.int8), (-1,))
+    return xp.reshape(x, (-1,))[int(xp.argmax(flat))]
+
+
 def check_unit_interval(xp: Namespace, x: Array, what: str, hint: str = "") -> None:
-    """Values in [0, 1] (NaN passes: it propagates instead of raising)."""
+    """Values in [0, 1] (NaN passes: it propagates instead of raising).
+
+    On NumPy the usual case reads ``x`` twice and allocates nothing: a minimum
+    and maximum in [0, 1] leave nothing to flag; otherwise (a NaN makes both
+    NaN) the element-wise mask decides.
+    """
+    if is_numpy(xp) and x.size and should_validate(x) and xp.min(x) >= 0 and xp.max(x) <= 1:
+        return
 
     def message() -> str:
         lo, hi = float(xp.min(x)), float(xp.max(x))
         return f"{what} must lie in [0, 1]{hint}; found values in [{lo:g}, {hi:g}]"
 
-    require_values(xp, (x < 0) | (x > 1), message)
+    require_values(xp, x, lambda: (x < 0) | (x > 1), message)
 
 
 def check_nonnegative(xp: Namespace, x: Array, what: str) -> None:
-    require_values(xp, x < 0, lambda: f"{what} must be non-negative; found {float(xp.min(x)):g}")
+    require_values(
+        xp, x, lambda: x < 0, lambda: f"{what} must be non-negative; found {float(xp.min(x)):g}"
+    )
 
 
 def to_float(xp: Namespace, x: Array, dtype: Any, what: str) -> Array:
@@ -345,8 +368,8 @@ class LossFunction(metaclass=_Frozen):
             weights = _sample_weights(xp, sample_weight, sample_shape, dtype, ref)
             if is_numpy(xp):
                 fast = _fastpath.run(self, prepared, weights, order)
-                if fast is not None:
-                    return fast
+                if fast is not None:  # computed in ``dtype``: return the input's dtype
+                    return tuple(_cast(xp, r, out_dtype) for r in fast)
             terms = self._terms(xp, *prepared, order=order)
             return _reduce(xp, terms, weights, sample_shape, n, self.reduction, order, out_dtype)
 
@@ -417,7 +440,10 @@ def _cast(xp: Namespace, x: Any, dtype: Any) -> Any:
         return None
     if isinstance(x, tuple):
         return tuple(_cast(xp, d, dtype) for d in x)
-    x = xp.asarray(x)
+    if is_numpy(xp):  # NumPy reductions give scalars (np.float64): make them 0-d arrays
+        x = xp.asarray(x)
+    # Other libraries' arrays pass through: ``asarray`` on a torch tensor that
+    # requires grad warns (torch 2.13).
     return x if x.dtype == dtype else xp.astype(x, dtype)
 
 
@@ -460,7 +486,37 @@ def _reduce(
 # --------------------------------------------------------------------------
 
 
-class ElementwiseLoss(LossFunction):
+class _PerSampleLoss(LossFunction):
+    """The hooks a user's loss implements: per-sample value, derivative, Hessian.
+
+    "Per sample" is per element for :class:`ElementwiseLoss` and per row for
+    :class:`RowwiseLoss`; derivatives have ``y_pred``'s shape.
+    """
+
+    def _check_values(self, xp: Namespace, y_true: Array, y_pred: Array) -> None:
+        """Domain checks on values (override); run only where the validation mode allows."""
+
+    def _terms(self, xp: Namespace, *arrays: Array, order: int) -> Terms:
+        y_true, y_pred = arrays
+        value = self.per_sample(y_true, y_pred)
+        grad = self.per_sample_derivative(y_true, y_pred) if order >= 1 else None
+        hess = self.per_sample_hessian(y_true, y_pred) if order >= 2 else None
+        return Terms(value, grad, hess)
+
+    def per_sample(self, y_true: Array, y_pred: Array) -> Array:
+        """The loss of each sample (implement in a subclass)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement per_sample")
+
+    def per_sample_derivative(self, y_true: Array, y_pred: Array) -> Array:
+        """``d per_sample / d y_pred``, of ``y_pred``'s shape (implement in a subclass)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement per_sample_derivative")
+
+    def per_sample_hessian(self, y_true: Array, y_pred: Array) -> Array:
+        """The diagonal of ``d² per_sample / d y_pred²`` (optional in a subclass)."""
+        raise NotImplementedError(f"the Hessian of {type(self).__name__} is not implemented")
+
+
+class ElementwiseLoss(_PerSampleLoss):
     """A loss with one term per element of ``y_pred``.
 
     Subclass it for your own loss: implement ``per_sample(y_true, y_pred)`` and
@@ -490,36 +546,14 @@ class ElementwiseLoss(LossFunction):
         self._check_values(xp, y_true, y_pred)
         return y_true, y_pred
 
-    def _check_values(self, xp: Namespace, y_true: Array, y_pred: Array) -> None:
-        """Domain checks on values (override); run only where values are readable."""
-
     def _sample_shape(self, arrays: tuple[Array, ...]) -> tuple[int, ...]:
         return _shape(arrays[1])
-
-    def _terms(self, xp: Namespace, *arrays: Array, order: int) -> Terms:
-        y_true, y_pred = arrays
-        value = self.per_sample(y_true, y_pred)
-        grad = self.per_sample_derivative(y_true, y_pred) if order >= 1 else None
-        hess = self.per_sample_hessian(y_true, y_pred) if order >= 2 else None
-        return Terms(value, grad, hess)
-
-    def per_sample(self, y_true: Array, y_pred: Array) -> Array:
-        """The loss of each element (implement in a subclass)."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement per_sample")
-
-    def per_sample_derivative(self, y_true: Array, y_pred: Array) -> Array:
-        """``d per_sample / d y_pred``, element by element (implement in a subclass)."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement per_sample_derivative")
-
-    def per_sample_hessian(self, y_true: Array, y_pred: Array) -> Array:
-        """``d² per_sample / d y_pred²`` (optional in a subclass)."""
-        raise NotImplementedError(f"the Hessian of {type(self).__name__} is not implemented")
 
     def _sample(self, rng: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
         return rng.normal(size=shape), rng.normal(size=shape)
 
 
-class RowwiseLoss(LossFunction):
+class RowwiseLoss(_PerSampleLoss):
     """A loss with one term per row: the last axis of ``y_pred`` holds the classes.
 
     ``y_true`` has ``y_pred``'s shape (probability or one-hot targets), or,
@@ -576,47 +610,25 @@ class RowwiseLoss(LossFunction):
                 "(use categorical_cross_entropy for probability targets)"
             )
         n_classes = y_pred.shape[-1]
-        bad = (labels < 0) | (labels >= n_classes)
-        if self.ignore_index is not None:
-            bad = bad & (labels != self.ignore_index)
+
+        def bad() -> Array:
+            out = (labels < 0) | (labels >= n_classes)
+            return out if self.ignore_index is None else out & (labels != self.ignore_index)
 
         def message() -> str:
-            found = labels[bad]
-            sample = found[0] if found.shape[0] else labels
             extra = (
                 f" or equal ignore_index={self.ignore_index}"
                 if self.ignore_index is not None
                 else ""
             )
-            return f"class labels must lie in [0, {n_classes}){extra}; found {int(sample)}"
+            found = int(first_where(xp, bad(), labels))
+            return f"class labels must lie in [0, {n_classes}){extra}; found {found}"
 
-        require_values(xp, bad, message)
+        require_values(xp, labels, bad, message)
         return labels
-
-    def _check_values(self, xp: Namespace, y_true: Array, y_pred: Array) -> None:
-        """Domain checks on values (override); run only where values are readable."""
 
     def _sample_shape(self, arrays: tuple[Array, ...]) -> tuple[int, ...]:
         return _shape(arrays[1])[:-1]
-
-    def _terms(self, xp: Namespace, *arrays: Array, order: int) -> Terms:
-        y_true, y_pred = arrays
-        value = self.per_sample(y_true, y_pred)
-        grad = self.per_sample_derivative(y_true, y_pred) if order >= 1 else None
-        hess = self.per_sample_hessian(y_true, y_pred) if order >= 2 else None
-        return Terms(value, grad, hess)
-
-    def per_sample(self, y_true: Array, y_pred: Array) -> Array:
-        """The loss of each row (implement in a subclass)."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement per_sample")
-
-    def per_sample_derivative(self, y_true: Array, y_pred: Array) -> Array:
-        """``d per_sample / d y_pred`` of ``y_pred``'s shape (implement in a subclass)."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement per_sample_derivative")
-
-    def per_sample_hessian(self, y_true: Array, y_pred: Array) -> Array:
-        """Diagonal of ``d² per_sample / d y_pred²`` (optional in a subclass)."""
-        raise NotImplementedError(f"the Hessian of {type(self).__name__} is not implemented")
 
 
 # --------------------------------------------------------------------------
@@ -661,6 +673,7 @@ class CompositeLoss(LossFunction):
             raise ValueError("the terms of a composite loss must take the same inputs")
         self.terms = items
         object.__setattr__(self, "_n_inputs", inputs.pop())
+        object.__setattr__(self, "_ref", items[0][1]._ref)
         super().__init__(reduction=reductions.pop())
 
     @property
@@ -678,6 +691,41 @@ class CompositeLoss(LossFunction):
 
     def __repr__(self) -> str:
         return " + ".join(f"{c:g} * {loss!r}" for c, loss in self.terms)
+
+    def _sample(self, rng: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
+        """Inputs from the first term's domain (the terms share their inputs)."""
+        return self.terms[0][1]._sample(rng, shape)
+
+    # The public methods take the terms' inputs: (y_true, y_pred), or the three
+    # embeddings of a triplet loss; sample_weight may follow them positionally.
+
+    def _split(self, inputs: tuple[Any, ...], sample_weight: Any) -> tuple[tuple[Any, ...], Any]:
+        n = self._n_inputs
+        if len(inputs) == n + 1 and sample_weight is None:
+            return inputs[:n], inputs[n]
+        if len(inputs) != n:
+            raise TypeError(f"this composite loss takes {n} input arrays; got {len(inputs)}")
+        return inputs, sample_weight
+
+    def compute(self, *inputs: Any, sample_weight: Any = None) -> Array:  # type: ignore[override]
+        return self._run(*self._split(inputs, sample_weight), 0)[0]
+
+    def __call__(self, *inputs: Any, sample_weight: Any = None) -> Array:  # type: ignore[override]
+        return self.compute(*inputs, sample_weight=sample_weight)
+
+    def derivative(self, *inputs: Any, sample_weight: Any = None) -> Any:  # type: ignore[override]
+        return self._run(*self._split(inputs, sample_weight), 1)[1]
+
+    def hessian(self, *inputs: Any, sample_weight: Any = None) -> Any:  # type: ignore[override]
+        return self._run(*self._split(inputs, sample_weight), 2)[2]
+
+    def value_and_derivative(self, *inputs: Any, sample_weight: Any = None) -> Any:  # type: ignore[override]
+        value, grad, _ = self._run(*self._split(inputs, sample_weight), 1)
+        return value, grad
+
+    def derivative_and_hessian(self, *inputs: Any, sample_weight: Any = None) -> Any:  # type: ignore[override]
+        _, grad, hess = self._run(*self._split(inputs, sample_weight), 2)
+        return grad, hess
 
     def __hash__(self) -> int:
         return hash((CompositeLoss, self.terms))

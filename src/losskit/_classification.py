@@ -21,10 +21,18 @@ from ._base import (
     check_real,
     check_unit_interval,
     check_weights,
+    first_where,
     require_values,
 )
 from ._compat import Array, Namespace, device
-from ._numerics import clamped_log, clamped_log1m, shifted_logits, sigmoid, softplus
+from ._numerics import (
+    clamped_log,
+    clamped_log1m,
+    propagate_nan,
+    shifted_logits,
+    sigmoid,
+    softplus,
+)
 
 __all__ = [
     "BinaryCrossEntropy",
@@ -172,6 +180,41 @@ def _sample_labels(rng: Any, shape: tuple[int, ...], from_logits: bool) -> tuple
     return labels, _sample_rows(rng, shape, from_logits)[1]
 
 
+class BinaryLoss(ElementwiseLoss):
+    """Binary labels in [0, 1] (soft allowed) against probabilities, or logits (``from_logits``)."""
+
+    from_logits: bool
+
+    def _check_values(self, xp: Namespace, y_true: Array, y_pred: Array) -> None:
+        check_unit_interval(xp, y_true, "binary labels y_true", " (soft labels allowed)")
+        check_probabilities(xp, y_pred, self.from_logits)
+
+    def _sample(self, rng: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
+        return _sample_binary(rng, shape, self.from_logits)
+
+
+class ClassRowsLoss(RowwiseLoss):
+    """Probability rows over the last axis, or logits (``from_logits``; a softmax needs 2 classes).
+
+    Targets are rows in [0, 1] of ``y_pred``'s shape, or integer labels when ``_labels`` is set.
+    """
+
+    from_logits: bool
+
+    @property
+    def _min_classes(self) -> int:  # type: ignore[override]
+        return 2 if self.from_logits else 1
+
+    def _check_values(self, xp: Namespace, y_true: Array, y_pred: Array) -> None:
+        if not self._labels:
+            check_unit_interval(xp, y_true, "targets y_true", " (probability or one-hot rows)")
+        check_probabilities(xp, y_pred, self.from_logits)
+
+    def _sample(self, rng: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
+        sampler = _sample_labels if self._labels else _sample_rows
+        return sampler(rng, shape, self.from_logits)
+
+
 # --------------------------------------------------------------------------
 # binary cross-entropy
 # --------------------------------------------------------------------------
@@ -185,7 +228,7 @@ def _pos_weight(value: Any) -> float | tuple[float, ...] | None:
     return check_real("pos_weight", value, low=0.0)
 
 
-class BinaryCrossEntropy(ElementwiseLoss):
+class BinaryCrossEntropy(BinaryLoss):
     r"""Binary cross-entropy (log loss) on probabilities or logits.
 
     .. math::
@@ -233,10 +276,6 @@ class BinaryCrossEntropy(ElementwiseLoss):
         self.label_smoothing = check_real("label_smoothing", label_smoothing, low=0.0, high=1.0)
         super().__init__(reduction=reduction)
 
-    def _check_values(self, xp: Namespace, y_true: Array, y_pred: Array) -> None:
-        check_unit_interval(xp, y_true, "binary labels y_true", " (soft labels allowed)")
-        check_probabilities(xp, y_pred, self.from_logits)
-
     def _term_weights(self, xp: Namespace, y: Array, y_pred: Array) -> tuple[Array, Array]:
         e = self.label_smoothing
         if e:
@@ -256,16 +295,13 @@ class BinaryCrossEntropy(ElementwiseLoss):
         a, b = self._term_weights(xp, y, y_pred)
         return binary_xent(xp, a, b, y_pred, self.from_logits, order)
 
-    def _sample(self, rng: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
-        return _sample_binary(rng, shape, self.from_logits)
-
 
 # --------------------------------------------------------------------------
 # softmax cross-entropy
 # --------------------------------------------------------------------------
 
 
-class CategoricalCrossEntropy(RowwiseLoss):
+class CategoricalCrossEntropy(ClassRowsLoss):
     r"""Cross-entropy between target distributions and predicted ones, over the last axis.
 
     .. math::
@@ -309,14 +345,6 @@ class CategoricalCrossEntropy(RowwiseLoss):
         self.label_smoothing = check_real("label_smoothing", label_smoothing, low=0.0, high=1.0)
         super().__init__(reduction=reduction)
 
-    @property
-    def _min_classes(self) -> int:  # type: ignore[override]
-        return 2 if self.from_logits else 1
-
-    def _check_values(self, xp: Namespace, y_true: Array, y_pred: Array) -> None:
-        check_unit_interval(xp, y_true, "targets y_true", " (probability or one-hot rows)")
-        check_probabilities(xp, y_pred, self.from_logits)
-
     def _targets(self, xp: Namespace, y: Array, y_pred: Array) -> Array:
         e = self.label_smoothing
         if e:
@@ -329,11 +357,8 @@ class CategoricalCrossEntropy(RowwiseLoss):
         y, y_pred = arrays
         return row_xent(xp, self._targets(xp, y, y_pred), y_pred, self.from_logits, order)
 
-    def _sample(self, rng: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
-        return _sample_rows(rng, shape, self.from_logits)
 
-
-class SparseCategoricalCrossEntropy(RowwiseLoss):
+class SparseCategoricalCrossEntropy(ClassRowsLoss):
     r"""Cross-entropy with integer class labels, ``torch.nn.functional.cross_entropy`` semantics.
 
     .. math::
@@ -383,13 +408,6 @@ class SparseCategoricalCrossEntropy(RowwiseLoss):
         self.label_smoothing = check_real("label_smoothing", label_smoothing, low=0.0, high=1.0)
         super().__init__(reduction=reduction)
 
-    @property
-    def _min_classes(self) -> int:  # type: ignore[override]
-        return 2 if self.from_logits else 1
-
-    def _check_values(self, xp: Namespace, y_true: Array, y_pred: Array) -> None:
-        check_probabilities(xp, y_pred, self.from_logits)
-
     def _terms(self, xp: Namespace, *arrays: Array, order: int) -> Terms:
         labels, y_pred = arrays
         n_classes = y_pred.shape[-1]
@@ -421,9 +439,6 @@ class SparseCategoricalCrossEntropy(RowwiseLoss):
         terms = row_xent(xp, a, y_pred, self.from_logits, order)
         return terms._replace(norm=norm)
 
-    def _sample(self, rng: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
-        return _sample_labels(rng, shape, self.from_logits)
-
 
 # --------------------------------------------------------------------------
 # hinge losses
@@ -434,20 +449,23 @@ def signed_labels(xp: Namespace, y: Array) -> Array:
     """Labels in {-1, 1}; an array whose labels all lie in {0, 1} is mapped by ``2y - 1``.
 
     The mapping is decided in the array library (no host read), so it also
-    works under tracing; other values raise where values can be read.
+    works under tracing; other values raise where values can be read. NaN
+    labels pass and propagate (SPEC §3).
     """
-    in01 = (y == 0) | (y == 1)
+    in01 = (y == 0) | (y == 1) | xp.isnan(y)
     require_values(
         xp,
-        ~(in01 | (y == -1)),
+        y,
+        lambda: ~(in01 | (y == -1)),
         lambda: (
             "hinge labels must lie in {-1, 1} (or all in {0, 1}); found "
-            f"{float(y[~(in01 | (y == -1))][0]):g}"
+            f"{float(first_where(xp, ~(in01 | (y == -1)), y)):g}"
         ),
     )
     require_values(
         xp,
-        xp.any(y == -1) & xp.any(y == 0),
+        y,
+        lambda: xp.any(y == -1) & xp.any(y == 0),
         lambda: "hinge labels mix -1 and 0; use {-1, 1} or {0, 1}",
     )
     return xp.where(xp.all(in01), 2.0 * y - 1.0, y)
@@ -490,7 +508,7 @@ class HingeLoss(ElementwiseLoss):
         active = z > 0
         zp = xp.clip(z, min=0.0)
         if self._power == 1:
-            grad = xp.where(active, -y, xp.zeros_like(y)) if order >= 1 else None
+            grad = propagate_nan(z, xp.where(active, -y, xp.zeros_like(y))) if order >= 1 else None
             hess = xp.zeros_like(z) if order >= 2 else None
             return Terms(zp, grad, hess)
         grad = -2.0 * y * zp if order >= 1 else None
@@ -581,7 +599,7 @@ class MulticlassHingeLoss(RowwiseLoss):
         scale = scale[..., None]
         z = xp.where(onehot, xp.zeros_like(x), self.margin - x_y + x)
         zp = xp.clip(z, min=0.0)
-        active = xp.astype(z > 0, x.dtype)
+        active = propagate_nan(z, xp.astype(z > 0, x.dtype))
         value = xp.sum(zp if self.p == 1 else zp * zp, axis=-1) * scale[..., 0]
         grad = hess = None
         if order >= 1:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from ._base import Reduction, RowwiseLoss, Terms, check_bool, check_unit_interval
-from ._classification import _sample_rows, check_probabilities, row_xent
+from ._base import Reduction, Terms, check_bool
+from ._classification import ClassRowsLoss, row_xent
 from ._compat import Array, Namespace
 from ._numerics import xlogy
 
 __all__ = ["KLDivergence"]
 
 
-class KLDivergence(RowwiseLoss):
+class KLDivergence(ClassRowsLoss):
     r"""Kullback-Leibler divergence ``KL(y ‖ q)`` of each row, averaged over rows.
 
     .. math::
@@ -45,18 +43,7 @@ class KLDivergence(RowwiseLoss):
         self.from_logits = check_bool("from_logits", from_logits)
         super().__init__(reduction=reduction)
 
-    @property
-    def _min_classes(self) -> int:  # type: ignore[override]
-        return 2 if self.from_logits else 1
-
-    def _check_values(self, xp: Namespace, y_true: Array, y_pred: Array) -> None:
-        check_unit_interval(xp, y_true, "target distributions y_true")
-        check_probabilities(xp, y_pred, self.from_logits)
-
     def _terms(self, xp: Namespace, *arrays: Array, order: int) -> Terms:
         y, y_pred = arrays
         terms = row_xent(xp, y, y_pred, self.from_logits, order)
         return terms._replace(value=terms.value + xp.sum(xlogy(y, y), axis=-1))
-
-    def _sample(self, rng: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
-        return _sample_rows(rng, shape, self.from_logits)

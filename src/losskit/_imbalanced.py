@@ -13,21 +13,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._base import (
-    ElementwiseLoss,
     Reduction,
-    RowwiseLoss,
     Terms,
     check_bool,
     check_real,
-    check_unit_interval,
     check_weights,
 )
 from ._classification import (
     PROB_EPS,
-    _sample_binary,
-    _sample_rows,
+    BinaryLoss,
+    ClassRowsLoss,
     binary_xent,
-    check_probabilities,
     class_vector,
     mul0,
     sigmoid_pair,
@@ -45,7 +41,7 @@ def _ratio(xp: Namespace, num: Array, den: Array, limit: float | Array) -> Array
     return xp.where(pos, num / safe, limit * xp.ones_like(num))
 
 
-class FocalLoss(ElementwiseLoss):
+class FocalLoss(BinaryLoss):
     r"""Binary focal loss (Lin et al.), on probabilities or logits.
 
     .. math::
@@ -72,8 +68,8 @@ class FocalLoss(ElementwiseLoss):
     ``γ = 0`` is the (α-weighted) binary cross-entropy. On probabilities the
     Hessian at ``p_t = 1`` is the true limit: ``+inf`` for ``γ < 1``, ``2α_t``
     for ``γ = 1``, 0 for ``γ > 1``; on logits it is finite everywhere. The
-    seed's derivative is wrong: it drops the factor ``(1 - p_t)`` in front of
-    ``γ p_t log p_t`` and its sign for negatives (docs/seed-errata.md).
+    seed's derivative is ``-∂l/∂p_t`` for every element: right for negatives
+    (``∂p_t/∂p = -1``), the wrong sign for positives (docs/seed-errata.md).
 
     Parameters
     ----------
@@ -105,10 +101,6 @@ class FocalLoss(ElementwiseLoss):
         self.alpha = None if alpha is None else check_real("alpha", alpha, low=0.0, high=1.0)
         self.from_logits = check_bool("from_logits", from_logits)
         super().__init__(reduction=reduction)
-
-    def _check_values(self, xp: Namespace, y_true: Array, y_pred: Array) -> None:
-        check_unit_interval(xp, y_true, "binary labels y_true", " (soft labels allowed)")
-        check_probabilities(xp, y_pred, self.from_logits)
 
     def _terms(self, xp: Namespace, *arrays: Array, order: int) -> Terms:
         y, y_pred = arrays
@@ -172,11 +164,8 @@ class FocalLoss(ElementwiseLoss):
             )
         return Terms(value, grad, hess)
 
-    def _sample(self, rng: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
-        return _sample_binary(rng, shape, self.from_logits)
 
-
-class CategoricalFocalLoss(RowwiseLoss):
+class CategoricalFocalLoss(ClassRowsLoss):
     r"""Multi-class focal loss over the last axis, as Keras ``CategoricalFocalCrossentropy``.
 
     .. math::
@@ -230,14 +219,6 @@ class CategoricalFocalLoss(RowwiseLoss):
         self.label_smoothing = check_real("label_smoothing", label_smoothing, low=0.0, high=1.0)
         super().__init__(reduction=reduction)
 
-    @property
-    def _min_classes(self) -> int:  # type: ignore[override]
-        return 2 if self.from_logits else 1
-
-    def _check_values(self, xp: Namespace, y_true: Array, y_pred: Array) -> None:
-        check_unit_interval(xp, y_true, "targets y_true", " (probability or one-hot rows)")
-        check_probabilities(xp, y_pred, self.from_logits)
-
     def _weights(self, xp: Namespace, y: Array, y_pred: Array) -> Array:
         e = self.label_smoothing
         if e:
@@ -268,7 +249,8 @@ class CategoricalFocalLoss(RowwiseLoss):
         if order >= 2:
             hess = a * f / (pe * pe)
             if g:
-                hess = hess + a * u ** (g - 1.0) * (-g * (g - 1.0) * c + 2.0 * g / pe)
+                # mul0: a class with no target weight adds 0, even where u^(γ-1) is inf
+                hess = hess + mul0(xp, a, u ** (g - 1.0) * (-g * (g - 1.0) * c + 2.0 * g / pe))
         return Terms(value, grad, hess)
 
     def _logit_terms(self, xp: Namespace, a: Array, x: Array, order: int) -> Terms:
@@ -317,11 +299,8 @@ class CategoricalFocalLoss(RowwiseLoss):
         off_j = -p * p * v1 + ratio * ratio * m_j
         return m + p * p * bounded + xp.where(is_j, xp.zeros_like(off_j), off_j)
 
-    def _sample(self, rng: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
-        return _sample_rows(rng, shape, self.from_logits)
 
-
-class WeightedCrossEntropy(ElementwiseLoss):
+class WeightedCrossEntropy(BinaryLoss):
     r"""Binary cross-entropy with one weight per class, the seed's definition.
 
     .. math::
@@ -353,19 +332,13 @@ class WeightedCrossEntropy(ElementwiseLoss):
         reduction: Reduction = "mean",
     ) -> None:
         weights = check_weights("class_weights", class_weights, length=2)
-        assert weights is not None
+        if weights is None:
+            raise ValueError("class_weights must be a pair (w_negative, w_positive); got None")
         self.class_weights = weights
         self.from_logits = check_bool("from_logits", from_logits)
         super().__init__(reduction=reduction)
-
-    def _check_values(self, xp: Namespace, y_true: Array, y_pred: Array) -> None:
-        check_unit_interval(xp, y_true, "binary labels y_true", " (soft labels allowed)")
-        check_probabilities(xp, y_pred, self.from_logits)
 
     def _terms(self, xp: Namespace, *arrays: Array, order: int) -> Terms:
         y, y_pred = arrays
         w_neg, w_pos = self.class_weights
         return binary_xent(xp, w_pos * y, w_neg * (1.0 - y), y_pred, self.from_logits, order)
-
-    def _sample(self, rng: Any, shape: tuple[int, ...]) -> tuple[Any, ...]:
-        return _sample_binary(rng, shape, self.from_logits)

@@ -23,6 +23,7 @@ __all__ = [
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
+    "propagate_nan",
     "shifted_logits",
     "sigmoid",
     "softmax",
@@ -136,6 +137,16 @@ def clamped_log1m(p: Array, /) -> Array:
     """``max(log(1 - p), -100)`` via ``log1p(-p)``, exact for tiny ``p``."""
     xp = namespace(p)
     return xp.clip(xp.log1p(-p), min=LOG_CLAMP)
+
+
+def propagate_nan(z: Array, x: Array, /) -> Array:
+    """``x`` where ``z`` is a number and NaN where ``z`` is NaN.
+
+    An indicator such as ``z > 0`` is False at NaN, so a derivative built from
+    it would turn a NaN input into a silent 0; this keeps the NaN (SPEC §3).
+    """
+    xp = namespace(z, x)
+    return xp.where(xp.isnan(z), z, x)
 
 
 def clip_grad_norm(

@@ -157,7 +157,7 @@ _ENTRIES = [
         kinks="at |r| = delta: derivative ±delta (continuous), Hessian 0 (PyTorch's branch)",
         params={"delta": "(0, inf)", **_REDUCTION},
         references=("Huber (1964), Annals of Mathematical Statistics 35(1)",),
-        seed="The formula's derivative y - ŷ (and δ·sign(y - ŷ)) has the wrong sign.",
+        seed="The derivative (formula and code) uses y - ŷ instead of ŷ - y: the wrong sign.",
     ),
     LossInfo(
         name="smooth_l1",
@@ -283,7 +283,6 @@ _ENTRIES = [
             **_REDUCTION,
         },
         references=("Goodfellow, Bengio & Courville (2016), Deep Learning §6.2.2",),
-        seed="Clipping at 1 - 1e-15 is 1.0 in float32; the derivative omits the 1/n of the mean.",
     ),
     LossInfo(
         name="sparse_categorical_cross_entropy",
@@ -383,7 +382,7 @@ _ENTRIES = [
         references=(
             "Lin, Goyal, Girshick, He & Dollár (2017), Focal loss for dense object detection, ICCV",
         ),
-        seed="The derivative misses a factor (1 - p_t) and the sign for negatives; α is applied to both classes.",
+        seed="The code's derivative is -∂l/∂p_t: the wrong sign for positives; its α weights both classes alike.",
     ),
     LossInfo(
         name="categorical_focal",
@@ -426,7 +425,7 @@ _ENTRIES = [
         kinks="none",
         params={"class_weights": "(w_negative, w_positive), >= 0", **_LOGITS, **_REDUCTION},
         references=("King & Zeng (2001), Logistic regression in rare events data",),
-        seed="The derivative weights by the class of y == 1 only for hard labels; p clipped to 1.0 in float32.",
+        seed="np.where(y == 1) gives soft labels the negative weight; the clip at 1 - 1e-15 is 1.0 in float32.",
     ),
     LossInfo(
         name="dice",
@@ -445,7 +444,7 @@ _ENTRIES = [
         kinks="none; empty mask and prediction give 0",
         params=dict(_OVERLAP, **_REDUCTION),
         references=("Milletari, Navab & Ahmadi (2016), V-Net, 3DV",),
-        seed="The derivative drops the factor 2 on I and divides by the element count.",
+        seed="The derivative is divided by the element count (n times too small) and drops the smoothing terms.",
     ),
     LossInfo(
         name="jaccard",
@@ -521,7 +520,7 @@ _ENTRIES = [
         kinks="none; 0 log 0 = 0",
         params={**_LOGITS, **_REDUCTION},
         references=("Kullback & Leibler (1951), Annals of Mathematical Statistics 22(1)",),
-        seed="The formula sums over samples instead of averaging, and has no derivative.",
+        seed="The formula only: no derivative and no 0·log 0 = 0 convention for zero targets.",
     ),
     LossInfo(
         name="contrastive",
@@ -540,7 +539,7 @@ _ENTRIES = [
         kinks="Hessian of the dissimilar term 0 at d = m",
         params={"margin": "[0, inf)", **_REDUCTION},
         references=("Hadsell, Chopra & LeCun (2006), CVPR",),
-        seed="The formula's ½ multiplies only the similar term.",
+        seed="As typeset, the ½ and the sum bind only the similar term.",
     ),
     LossInfo(
         name="triplet",

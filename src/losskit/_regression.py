@@ -17,7 +17,7 @@ from ._base import (
     check_real,
 )
 from ._compat import Array, Namespace
-from ._numerics import xlogy
+from ._numerics import propagate_nan, xlogy
 
 __all__ = [
     "HuberLoss",
@@ -286,7 +286,7 @@ class QuantileLoss(ElementwiseLoss):
             grad = xp.where(
                 d > 0,
                 xp.full_like(d, -q),
-                xp.where(d < 0, xp.full_like(d, 1.0 - q), xp.zeros_like(d)),
+                xp.where(d < 0, xp.full_like(d, 1.0 - q), propagate_nan(d, xp.zeros_like(d))),
             )
         hess = xp.zeros_like(d) if order >= 2 else None
         return Terms(value, grad, hess)

@@ -176,10 +176,10 @@ class DiceLoss(_OverlapLoss):
         \qquad
         \frac{\partial^2 l}{\partial p_i^2} = \frac{4 y_i}{(U + s)^2} - \frac{2(2I + s)}{(U + s)^3}.
 
-    The seed's derivative ``-2(U y - I)/(U + s)²`` forgets the factor 2 of
-    ``I`` in the quotient rule and then divides by the element count, though
-    its loss is not a mean over elements (docs/seed-errata.md). The seed's
-    example gives 0.3200.
+    The seed's derivative ``-2(U y_i - I)/(U + s)²`` drops the smoothing terms
+    and divides by the element count although its loss is one ratio, not a
+    mean over elements: it is n times too small (docs/seed-errata.md). The
+    seed's example gives 0.3200.
 
     Parameters
     ----------"""
@@ -309,7 +309,7 @@ class MedicalImagingLoss(LossFunction):
         y, p = arrays
         batched = p.ndim >= 2
         spatial = tuple(range(1, p.ndim)) if batched else (0,)
-        per_sample = math.prod(p.shape[a] for a in spatial)
+        per_sample = math.prod([p.shape[a] for a in spatial])  # a list: torch.compile
         ce = binary_xent(xp, y, 1.0 - y, p, False, order)
         value = xp.sum(ce.value, axis=spatial) / per_sample
         grad = None if ce.grad is None else ce.grad / per_sample

@@ -17,6 +17,7 @@ from ._base import (
     to_float,
 )
 from ._compat import Array, Namespace, is_floating
+from ._numerics import propagate_nan
 
 __all__ = ["ContrastiveLoss", "TripletLoss"]
 
@@ -224,7 +225,7 @@ class TripletLoss(LossFunction):
         value = xp.clip(z, min=0.0)
         if order == 0:
             return Terms(value)
-        active = xp.astype(z >= 0, a.dtype)[..., None]
+        active = propagate_nan(z, xp.astype(z >= 0, a.dtype))[..., None]
         ga = g_ap - w_an * g_an
         gp = -g_ap
         gn = w_an * g_an
