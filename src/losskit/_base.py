@@ -160,14 +160,21 @@ def first_where(xp: Namespace, mask: Array, x: Array) -> Array:
     return xp.reshape(x, (-1,))[int(xp.argmax(flat))]
 
 
-def check_unit_interval(xp: Namespace, x: Array, what: str, hint: str = "") -> None:
-    """Values in [0, 1] (NaN passes: it propagates instead of raising).
+def _within(xp: Namespace, x: Array, low: float, high: float) -> bool:
+    """Quick acceptance: ``low <= min(x)`` and ``max(x) <= high``.
 
-    On NumPy the usual case reads ``x`` twice and allocates nothing: a minimum
-    and maximum in [0, 1] leave nothing to flag; otherwise (a NaN makes both
-    NaN) the element-wise mask decides.
+    Two reads of ``x`` and no temporaries, where the element-wise mask of a
+    failed check would build several full-size boolean arrays; a NaN fails it
+    (and then passes the exact mask check: it propagates).
     """
-    if is_numpy(xp) and x.size and should_validate(x) and xp.min(x) >= 0 and xp.max(x) <= 1:
+    if math.prod(x.shape) == 0:
+        return True
+    return bool(xp.min(x) >= low) and bool(xp.max(x) <= high)
+
+
+def check_unit_interval(xp: Namespace, x: Array, what: str, hint: str = "") -> None:
+    """Values in [0, 1] (NaN passes: it propagates instead of raising)."""
+    if not should_validate(x) or _within(xp, x, 0.0, 1.0):
         return
 
     def message() -> str:
@@ -178,6 +185,9 @@ def check_unit_interval(xp: Namespace, x: Array, what: str, hint: str = "") -> N
 
 
 def check_nonnegative(xp: Namespace, x: Array, what: str) -> None:
+    """Values >= 0 (NaN passes)."""
+    if not should_validate(x) or _within(xp, x, 0.0, math.inf):
+        return
     require_values(
         xp, x, lambda: x < 0, lambda: f"{what} must be non-negative; found {float(xp.min(x)):g}"
     )
@@ -610,6 +620,8 @@ class RowwiseLoss(_PerSampleLoss):
                 "(use categorical_cross_entropy for probability targets)"
             )
         n_classes = y_pred.shape[-1]
+        if not should_validate(labels) or _within(xp, labels, 0, n_classes - 1):
+            return labels
 
         def bad() -> Array:
             out = (labels < 0) | (labels >= n_classes)
