@@ -18,6 +18,12 @@ COMMANDS = ["list", "show", "plot", "recommend", "compare", "check", "bench"]
 FAST = ["--folds", "2", "--max-iter", "20"]
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path, monkeypatch):
+    """Every command runs in its own empty directory (a plain compare writes its report there)."""
+    monkeypatch.chdir(tmp_path)
+
+
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -352,7 +358,30 @@ def test_installed_script(tmp_path):
         text=True,
         env=env,
         timeout=120,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     assert "breast-cancer-imbalanced" in proc.stdout
     assert "PR-AUC" in proc.stdout
+    assert (tmp_path / "losskit-report" / "report.html").is_file()
+
+
+def test_plain_compare_writes_a_report_without_overwriting(capsys, tmp_path):
+    argv = ["compare", "--scenario", "diabetes-outliers", "--losses", "mse,huber", *FAST]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    assert "report: losskit-report/report.md" in out
+    first = tmp_path / "losskit-report"
+    assert {"report.md", "report.html", "results.json"} <= {p.name for p in first.iterdir()}
+    assert any(p.suffix == ".png" for p in first.rglob("*"))
+    before = (first / "results.json").read_text()
+    code, out, _ = run(capsys, *argv)  # a second run takes the next free name
+    assert code == 0
+    assert "report: losskit-report-2/report.md" in out
+    assert (first / "results.json").read_text() == before
+    code, _, _ = run(capsys, *argv, "--no-report")
+    assert code == 0
+    assert not (tmp_path / "losskit-report-3").exists()
+    code, _, _ = run(capsys, *argv, "--json")  # JSON on stdout, no files unless --out
+    assert code == 0
+    assert not (tmp_path / "losskit-report-3").exists()

@@ -55,6 +55,10 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of folds, outliers, models")
 
 
+#: Where a plain ``losskit compare`` writes its report.
+REPORT_DIR = "losskit-report"
+
+
 def register_compare(sub: Any) -> None:
     p = sub.add_parser(
         "compare",
@@ -86,9 +90,13 @@ def register_compare(sub: Any) -> None:
     )
     _add_training_options(p)
     p.add_argument(
-        "--out", type=Path, help="write report.md, report.html, results.json and plots here"
+        "--out",
+        type=Path,
+        help=f"write report.md, report.html, results.json and plots here (default: ./{REPORT_DIR}, "
+        f"or {REPORT_DIR}-2, -3, ... if it is taken; none with --json)",
     )
     p.add_argument("--force", action="store_true", help="overwrite the files in --out")
+    p.add_argument("--no-report", action="store_true", help="print the tables only")
     p.add_argument(
         "--json", action="store_true", help="print the results as JSON (no training curves)"
     )
@@ -182,20 +190,32 @@ def run_compare(args: argparse.Namespace) -> int:
         raise DataError(f"--folds must be at least 2; got {args.folds}")
     if args.max_iter is not None and args.max_iter < 1:
         raise DataError(f"--max-iter must be positive; got {args.max_iter}")
-    if args.out is not None:
-        writable(args.out, force=args.force, directory=True)
+    out = args.out
+    if out is not None:
+        writable(out, force=args.force, directory=True)
+    elif not (args.json or args.no_report):
+        out = _fresh(Path(REPORT_DIR))
     plan = _plan(args)
     comparisons = _run(plan, args)
     if args.json:
         print_json(report_json(comparisons, history=False))
     else:
         _print(comparisons)
-    if args.out is not None:
+    if out is not None and not args.no_report:
         command = shlex.join(["losskit", *sys.argv[1:]])
-        write_report(comparisons, args.out, command=command)
+        write_report(comparisons, out, command=command)
         if not args.json:
-            console().print(f"report: {args.out / 'report.md'} (and report.html, results.json)")
+            console().print(f"report: {out / 'report.md'} (and report.html, results.json, plots)")
     return 0
+
+
+def _fresh(base: Path) -> Path:
+    """``base``, or ``base-2``, ``base-3``, ...: the first that does not exist or is empty."""
+    path, k = base, 1
+    while path.exists() and (not path.is_dir() or any(path.iterdir())):
+        k += 1
+        path = base.with_name(f"{base.name}-{k}")
+    return path
 
 
 def register_recommend(sub: Any) -> None:
