@@ -25,8 +25,8 @@ def _modules() -> list[str]:
 
 
 def test_readme_examples() -> None:
-    pytest.importorskip("torch")
-    pytest.importorskip("xgboost")
+    for library in ("torch", "jax", "xgboost"):
+        pytest.importorskip(library)
     result = doctest.testfile(str(ROOT / "README.md"), module_relative=False, optionflags=FLAGS)
     assert result.attempted > 20
     assert result.failed == 0
