@@ -257,3 +257,12 @@ def test_gbdt_model_errors() -> None:
         model.decision_function(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="rows"):
         model.fit(np.zeros((3, 2)), np.zeros(4))
+
+
+def test_gbdt_model_fits_tiny_data(rng: np.random.Generator) -> None:
+    """40 rows: LightGBM's default 20 rows per leaf would leave no splittable feature."""
+    X = rng.normal(size=(40, 3))
+    y = 2.0 * X[:, 0] + 0.1 * rng.normal(size=40)
+    model = GBDTModel(losskit.MeanSquaredError(), n_estimators=20).fit(X, y)
+    assert model.history[-1] < 0.5 * model.history[0]  # the trees learn something
+    assert model.decision_function(X).shape == (40,)

@@ -184,6 +184,9 @@ def _train_lightgbm(
         "max_depth": model.max_depth,
         "seed": model.random_state,
         "verbose": -1,
+        # LightGBM's default of 20 rows per leaf leaves no feature splittable below ~80
+        # rows (its pre-filter then drops them all and training fails): a quarter of them.
+        "min_data_in_leaf": min(20, max(1, shape[0] // 4)),
     }
     if model._width is not None:
         params["num_class"] = model._width
