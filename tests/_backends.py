@@ -13,7 +13,7 @@ import importlib.util
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
@@ -236,6 +236,29 @@ def max_violation(actual: np.ndarray, desired: np.ndarray, eps: float) -> float:
     d, a = desired[finite], actual[finite]
     scale = max(1.0, float(np.max(np.abs(d))))
     return float(np.max(np.abs(a - d) / (eps * (np.abs(d) + scale))))
+
+
+_V = TypeVar("_V", bound="_HasLoss")
+
+
+class _HasLoss(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def loss(self) -> losskit.LossFunction: ...
+
+
+def one_per_code_path(variants: Sequence[_V]) -> list[_V]:
+    """The first variant of each loss and each option that switches its formulas."""
+    seen, chosen = set(), []
+    for v in variants:
+        p = v.loss.params
+        key = (v.name, *(p.get(k) for k in ("from_logits", "log_input", "per_class", "swap")))
+        key += (p.get("ignore_index") is not None, p.get("p"))
+        if key not in seen:
+            seen.add(key)
+            chosen.append(v)
+    return chosen
 
 
 def _scheduler_refusing_work(*args: Any, **kwargs: Any) -> Any:

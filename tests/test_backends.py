@@ -40,6 +40,7 @@ from _backends import (
     jax_backend,
     max_violation,
     numpy_backend,
+    one_per_code_path,
     stability_cases,
     torch_backend,
 )
@@ -74,22 +75,9 @@ def _backend_dtypes(
     ]
 
 
-def _one_per_code_path(variants: list[Variant]) -> list[Variant]:
-    """The first variant of each loss and each option that switches its formulas."""
-    seen, chosen = set(), []
-    for v in variants:
-        p = v.loss.params
-        key = (v.name, *(p.get(k) for k in ("from_logits", "log_input", "per_class", "swap")))
-        key += (p.get("ignore_index") is not None, p.get("p"))
-        if key not in seen:
-            seen.add(key)
-            chosen.append(v)
-    return chosen
-
-
 #: What the slow paths run (``torch.compile``, ``jax.jit``, eager JAX, Dask): one
 #: variant per code path, every registry name included.
-TRACED = _one_per_code_path(VARIANTS)
+TRACED = one_per_code_path(VARIANTS)
 
 
 def _parts(result: Any) -> tuple[Any, ...]:

@@ -15,7 +15,13 @@ import losskit
 ROOT = Path(__file__).resolve().parents[1]
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
-OPTIONAL = {"losskit.integrations.xgboost": "xgboost", "losskit.integrations.lightgbm": "lightgbm"}
+#: Modules whose examples need an optional library.
+OPTIONAL = {
+    "losskit.integrations.xgboost": "xgboost",
+    "losskit.integrations.lightgbm": "lightgbm",
+    "losskit.integrations._gbdt": "lightgbm",
+    "losskit.torch": "torch",
+}
 
 
 def _modules() -> list[str]:
@@ -36,8 +42,6 @@ def test_readme_examples() -> None:
 def test_module_docstring_examples(name: str) -> None:
     if name in OPTIONAL:
         pytest.importorskip(OPTIONAL[name])
-    if name == "losskit.torch":
-        pytest.importorskip("torch")
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=FLAGS)
     assert result.failed == 0
