@@ -3,7 +3,9 @@
 Three ways to get a loss and its gradient in PyTorch are compared on the same inputs:
 
 * ``losskit.torch``: ``as_module(loss)(input, target).backward()``, losskit's analytic
-  derivative in the backward, only the inputs saved;
+  derivative in the backward, only the inputs saved (on the CPU, with Numba installed, the
+  fused kernels of ``losskit._fastpath`` for the losses they cover, on as many threads as
+  torch is given);
 * ``losskit.torch recompute=False``: value and derivative in one forward pass, the
   derivative saved;
 * ``autograd``: ``loss.compute(target, input).backward()``, autograd through losskit's
@@ -14,8 +16,9 @@ Time: the median of ``--repeats`` forward + backward passes after a warm-up, the
 taking turns in each round (one process), so that a change of load on a shared machine
 hits them alike; still noisy. Memory, in a fresh process per method: the peak resident
 memory of one pass above what the inputs occupy (``ru_maxrss`` minus the resident size
-before the pass), and the bytes autograd keeps for the backward beyond the inputs
-themselves (counted with ``saved_tensors_hooks``).
+before the pass, which follows a small warm-up pass that loads any compiled kernels), and
+the bytes autograd keeps for the backward beyond the inputs themselves (counted with
+``saved_tensors_hooks``).
 
     python benchmarks/bench_torch_module.py            # the full table (minutes)
     python benchmarks/bench_torch_module.py --quick    # small sizes, a smoke test
@@ -117,9 +120,11 @@ def _setup(case: Case, shape: tuple[int, ...], dtype_name: str, threads: int) ->
     import torch
 
     import losskit
+    from losskit import _fastpath
     from losskit.torch import as_module
 
     torch.set_num_threads(threads)
+    _fastpath.set_num_threads(threads)  # losskit's CPU kernels: as many threads as torch
     F = torch.nn.functional
     torch.manual_seed(0)
     dtype = getattr(torch, dtype_name)
@@ -164,6 +169,10 @@ def memory(case: Case, shape: tuple[int, ...], dtype: str, method: str, threads:
     """
     import torch
 
+    from losskit import _fastpath
+
+    with _fastpath.forced(True):  # load the compiled kernels first: code is not a peak
+        _setup(case, (64, *shape[1:]), dtype, threads)["step"](method)
     bench = _setup(case, shape, dtype, threads)
     before = _rss_bytes()
     bench["step"](method)

@@ -520,6 +520,176 @@ def test_without_numba_everything_falls_back(
     assert _fastpath.kernels() is _kernels
 
 
+# --------------------------------------------------------------------------
+# the input checks' bounds: one parallel pass
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+def test_bounds_equal_numpy_and_flag_nan_and_inf(dtype: Any, rng: np.random.Generator) -> None:
+    n = ELEMENT_SHAPE[0] * ELEMENT_SHAPE[1]
+    x = rng.normal(size=n).astype(dtype)
+    assert _fastpath.bounds(x) == (float(x.min()), float(x.max()))
+    assert _fastpath.bounds(x.reshape(ELEMENT_SHAPE).T) == (float(x.min()), float(x.max()))
+    zeros = np.full(n, -0.0, dtype)
+    assert _fastpath.bounds(zeros) == (0.0, 0.0)
+    for special in (np.nan, np.inf, -np.inf):
+        for at in (0, _kernels.BLOCK - 1, n - 1):
+            y = x.copy()
+            y[at] = special
+            lo, hi = _fastpath.bounds(y)
+            assert np.isnan(lo)
+            assert np.isnan(hi)
+
+
+def test_bounds_cover_only_large_contiguous_floats(rng: np.random.Generator) -> None:
+    x = rng.normal(size=2 * _fastpath.MIN_SIZE)
+    assert _fastpath.bounds(x[::2]) is None  # strided: the array library reduces it
+    assert _fastpath.bounds(x[: _fastpath.MIN_SIZE - 1]) is None
+    assert _fastpath.bounds(x.astype(np.int64)) is None
+    assert _fastpath.bounds(x.astype(">f8")) is None
+    torch = pytest.importorskip("torch")
+    t = torch.from_numpy(x)
+    assert _fastpath.bounds(t) == (float(x.min()), float(x.max()))
+    with torch.enable_grad():
+        assert _fastpath.bounds(t.clone().requires_grad_(True)) is None
+
+
+@pytest.mark.parametrize("nonfinite", [np.nan, np.inf])
+def test_large_inputs_are_still_checked_exactly(nonfinite: float, rng: np.random.Generator) -> None:
+    n = 2 * _fastpath.MIN_SIZE
+    y = (rng.uniform(size=n) < 0.5).astype(float)
+    p = rng.uniform(size=n)
+    bce = losskit.BinaryCrossEntropy(reduction="none")
+    bad = p.copy()
+    bad[-1] = 1.5
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        bce.compute(y, bad)
+    odd = p.copy()
+    odd[n // 2] = nonfinite
+    if np.isnan(nonfinite):  # NaN passes the check and propagates
+        assert np.isnan(bce.compute(y, odd)[n // 2])
+    else:
+        with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+            bce.compute(y, odd)
+    counts = rng.poisson(3.0, size=n).astype(float)
+    counts[7] = -1.0
+    with pytest.raises(ValueError, match="must be non-negative"):
+        losskit.PoissonLoss().compute(counts, p)
+
+
+# --------------------------------------------------------------------------
+# PyTorch CPU tensors: through NumPy views, unless autograd or a tracer must see it
+# --------------------------------------------------------------------------
+
+
+def _tensors(*arrays: Any) -> tuple:
+    torch = pytest.importorskip("torch")
+    return tuple(None if a is None else torch.from_numpy(np.asarray(a)) for a in arrays)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("variant", COVERED, ids=lambda v: v.id)
+def test_torch_cpu_tensors_match_reference(
+    variant: Variant, dtype: Any, rng: np.random.Generator, spy: list[bool]
+) -> None:
+    torch = pytest.importorskip("torch")
+    y, x = draw(variant, rng, dtype)
+    for reduction in ("mean", "none"):
+        loss = variant.loss.replace(reduction=reduction)
+        weights = weight_cases(loss, x, rng, dtype)
+        for case in ("none", "per-row"):
+            ty, tx, tw = _tensors(y, x, weights[case])
+            fast = check(loss, (ty, tx), tw, dtype, spy)
+            for part in fast:
+                assert part is None or (isinstance(part, torch.Tensor) and part.dtype == tx.dtype)
+
+
+def test_torch_half_precision_and_strided_tensors(
+    rng: np.random.Generator, spy: list[bool]
+) -> None:
+    torch = pytest.importorskip("torch")
+    loss = losskit.get("binary_cross_entropy", from_logits=True)
+    y = torch.from_numpy(rng.integers(0, 2, size=ELEMENT_SHAPE).astype(np.float32))
+    x = torch.from_numpy(rng.normal(size=ELEMENT_SHAPE[::-1]).astype(np.float32)).T  # strided
+    check(loss, (y, x), None, np.float32, spy)
+    for half in (torch.float16, torch.bfloat16):  # computed in float32, returned in ``half``
+        spy.clear()
+        value, grad = loss.value_and_derivative(y.to(half), x.to(half))
+        assert spy == [True]
+        assert value.dtype == grad.dtype == half
+        with _fastpath.forced(False):
+            value_ref, grad_ref = loss.value_and_derivative(y.to(half), x.to(half))
+        assert torch.equal(value, value_ref)
+        assert torch.equal(grad, grad_ref)
+
+
+def test_host_view_shares_memory_only_where_allowed() -> None:
+    torch = pytest.importorskip("torch")
+    from losskit._compat import host_view
+
+    t = torch.arange(6.0).reshape(2, 3)
+    view = host_view(t)
+    assert view is not None
+    assert np.shares_memory(view, t.numpy())
+    view[0, 0] = 7.0
+    assert float(t[0, 0]) == 7.0  # the same memory, not a copy
+    assert host_view(t.T) is not None  # strided
+    w = t.clone().requires_grad_(True)
+    assert host_view(w) is None  # autograd must see it
+    with torch.no_grad():
+        assert host_view(w) is not None
+    assert host_view(torch.nn.Parameter(t.clone()).detach()) is not None
+    assert host_view(torch.empty(3, device="meta")) is None
+    assert host_view(torch._neg_view(t)) is None
+    assert host_view(t.to_sparse()) is None
+    assert host_view(np.ones(3)) is None
+
+
+def test_torch_autograd_and_transforms_take_the_reference_path(
+    rng: np.random.Generator, spy: list[bool]
+) -> None:
+    torch = pytest.importorskip("torch")
+    loss = losskit.get("binary_cross_entropy", from_logits=True)
+    y = torch.from_numpy(rng.integers(0, 2, size=ELEMENT_SHAPE).astype(float))
+    x = torch.from_numpy(rng.normal(size=ELEMENT_SHAPE))
+    want = loss.derivative(y, x)
+    assert spy == [True]
+    spy.clear()
+    with _fastpath.forced(True):
+        xg = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(loss.compute(y, xg), [xg])
+        assert spy == []  # autograd traces the formula: no view was taken
+        torch.testing.assert_close(grad, want)
+        grad = torch.func.grad(lambda z: loss.compute(y, z))(x)
+        torch.testing.assert_close(grad, want)
+        values = torch.func.vmap(lambda z: loss.compute(y[0], z))(x)
+        assert values.shape == (ELEMENT_SHAPE[0],)
+        compiled = torch.compile(loss.derivative, fullgraph=True, backend="eager")
+        torch._dynamo.reset()
+        torch.testing.assert_close(compiled(y, x), want)  # fullgraph: no graph break
+    assert spy == []
+
+
+def test_torch_module_backward_takes_the_fast_path(
+    rng: np.random.Generator, spy: list[bool]
+) -> None:
+    torch = pytest.importorskip("torch")
+    from losskit.torch import as_module
+
+    loss = losskit.get("huber", delta=0.5)
+    y = torch.from_numpy(rng.normal(size=ELEMENT_SHAPE))
+    x = torch.from_numpy(rng.normal(size=ELEMENT_SHAPE)).requires_grad_(True)
+    for recompute in (True, False):
+        spy.clear()
+        x.grad = None
+        as_module(loss, recompute=recompute)(x, y).backward()
+        assert spy == ([True, True] if recompute else [True])  # forward, backward
+        with _fastpath.forced(False):
+            want = loss.derivative(y, x.detach())
+        torch.testing.assert_close(x.grad, want)
+
+
 def test_import_does_not_load_numba() -> None:
     code = "import sys, losskit; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

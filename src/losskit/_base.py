@@ -32,6 +32,7 @@ from ._compat import (
     is_floating,
     is_integral,
     is_numpy,
+    is_torch,
     namespace,
     should_validate,
 )
@@ -163,13 +164,17 @@ def first_where(xp: Namespace, mask: Array, x: Array) -> Array:
 def _within(xp: Namespace, x: Array, low: float, high: float) -> bool:
     """Quick acceptance: ``low <= min(x)`` and ``max(x) <= high``.
 
-    Two reads of ``x`` and no temporaries, where the element-wise mask of a
-    failed check would build several full-size boolean arrays; a NaN fails it
-    (and then passes the exact mask check: it propagates).
+    At most two reads of ``x`` (one, on every thread, on the fast path) and no
+    temporaries, where the element-wise mask of a failed check would build
+    several full-size boolean arrays; a NaN fails it (and then passes the
+    exact mask check: it propagates), as may an infinity on the fast path.
     """
     if math.prod(x.shape) == 0:
         return True
-    return bool(xp.min(x) >= low) and bool(xp.max(x) <= high)
+    found = _fastpath.bounds(x)
+    if found is not None:
+        return found[0] >= low and found[1] <= high
+    return bool(xp.min(x) >= low) and (high == math.inf or bool(xp.max(x) <= high))
 
 
 def check_unit_interval(xp: Namespace, x: Array, what: str, hint: str = "") -> None:
@@ -376,10 +381,13 @@ class LossFunction(metaclass=_Frozen):
                     "use reduction='sum' or 'none'"
                 )
             weights = _sample_weights(xp, sample_weight, sample_shape, dtype, ref)
+            fast = None
             if is_numpy(xp):
                 fast = _fastpath.run(self, prepared, weights, order)
-                if fast is not None:  # computed in ``dtype``: return the input's dtype
-                    return tuple(_cast(xp, r, out_dtype) for r in fast)
+            elif is_torch(xp):
+                fast = _fastpath.run_on_tensors(self, prepared, weights, order)
+            if fast is not None:  # computed in ``dtype``: return the input's dtype
+                return tuple(_cast(xp, r, out_dtype) for r in fast)
             terms = self._terms(xp, *prepared, order=order)
             return _reduce(xp, terms, weights, sample_shape, n, self.reduction, order, out_dtype)
 

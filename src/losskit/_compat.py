@@ -110,6 +110,11 @@ def is_numpy(xp: Namespace) -> bool:
     return getattr(xp, "__name__", None) in _NUMPY_NAMES
 
 
+def is_torch(xp: Namespace) -> bool:
+    """Whether ``xp`` is array-api-compat's PyTorch namespace."""
+    return getattr(xp, "__name__", None) == "array_api_compat.torch"
+
+
 def device(x: Array) -> Any:
     """The device of ``x`` (``x.device`` where the library has the standard attribute)."""
     if _torch_tensor(x):
@@ -167,6 +172,30 @@ def _torch_traced(x: Any) -> bool:
         return True
     # functorch's private test; if a torch release drops it, vmap breaks the tests
     return bool(torch._C._functorch.is_batchedtensor(x))
+
+
+def host_view(x: Array) -> np.ndarray | None:
+    """A NumPy array sharing the memory of a plain PyTorch CPU tensor ``x``, or None.
+
+    None for a tensor autograd must see (``requires_grad`` with grad mode on),
+    a traced or meta tensor, any tensor inside a ``torch.func`` transform, a
+    tensor subclass, a sparse one, one with a lazy conjugate or negation bit,
+    and anything not a tensor.
+    The fast path computes through such views: no copy either way.
+    """
+    if not _torch_tensor(x):
+        return None
+    import torch
+
+    # Traced first: Dynamo must not trace the attribute checks below.
+    # Inside a torch.func transform even a plain tensor has no readable storage.
+    if _torch_traced(x) or torch._C._functorch.peek_interpreter_stack() is not None:
+        return None
+    if type(x) is not torch.Tensor or x.device.type != "cpu" or x.layout != torch.strided:
+        return None
+    if (x.requires_grad and torch.is_grad_enabled()) or x.is_conj() or x.is_neg():
+        return None
+    return x.detach().numpy()
 
 
 def is_traced(x: Array) -> bool:

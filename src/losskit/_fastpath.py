@@ -1,4 +1,4 @@
-"""Fused one-pass kernels for NumPy inputs (issue #6).
+"""Fused one-pass kernels for NumPy arrays and PyTorch CPU tensors (issue #6).
 
 ``run`` returns ``(value, derivative, hessian)`` exactly as the array-API path
 would, or None when it does not cover the loss, its options or the inputs;
@@ -21,7 +21,9 @@ probabilities), with every option except a per-class ``pos_weight``, every
 reduction and every sample-weight shape, in float32 and float64 (float16
 inputs arrive promoted to float32). Anything else falls back silently, as do
 inputs with fewer than ``MIN_SIZE`` elements, and everything when Numba is not
-installed.
+installed. PyTorch CPU tensors take the fast path through NumPy views of their
+memory (:func:`run_on_tensors`) unless autograd, a tracer or a functorch
+transform must see the computation (``_compat.host_view``).
 
 Private switches, for tests and benchmarks: the environment variable
 ``LOSSKIT_FASTPATH=0`` and the context manager :func:`forced` turn the fast
@@ -44,6 +46,8 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from ._compat import host_view
 
 __all__ = ["MIN_SIZE", "forced", "kernels", "num_threads", "run", "set_num_threads"]
 
@@ -336,6 +340,43 @@ def run(
     if p.layout == "elements":
         return _run_elements(k, p, y, x, weights, order, loss.reduction)
     return _run_rows(k, p, y, x, weights, order, loss.reduction)
+
+
+def run_on_tensors(
+    loss: Any, tensors: tuple[Any, ...], weights: Any, order: int
+) -> tuple[Any, Any, Any] | None:
+    """:func:`run` for prepared PyTorch CPU tensors, through NumPy views (no copy
+    in or out), or None where a view is not allowed (see ``_compat.host_view``)."""
+    views = [host_view(t) for t in tensors]
+    weight_view = None if weights is None else host_view(weights)
+    if any(v is None for v in views) or (weights is not None and weight_view is None):
+        return None
+    result = run(loss, tuple(views), weight_view, order)
+    if result is None:
+        return None
+    import torch
+
+    value, grad, hess = (None if r is None else torch.from_numpy(np.asarray(r)) for r in result)
+    return value, grad, hess
+
+
+def bounds(x: Any) -> tuple[float, float] | None:
+    """``(min, max)`` of a large floating NumPy array or PyTorch CPU tensor in one
+    pass on every thread, both NaN if it holds a NaN or an infinity; None where
+    not covered (then the caller reduces with its array library: two passes)."""
+    a = x if isinstance(x, np.ndarray) else host_view(x)
+    if a is None or a.dtype not in (np.float32, np.float64) or not a.dtype.isnative:
+        return None
+    if not _active(a.size) or not (a.flags.c_contiguous or a.flags.f_contiguous):
+        return None
+    k = kernels()
+    if k is None:
+        return None
+    flat = a.ravel(order="K")  # a view: the array is contiguous
+    n_blocks = -(-flat.size // k.BLOCK)
+    lows, highs = np.empty(n_blocks), np.empty(n_blocks)
+    _parallel(lambda b0, b1: k.bounds_kernel(flat, lows, highs, b0, b1), n_blocks, a.size, True)
+    return float(lows.min()), float(highs.max())
 
 
 def _outputs(

@@ -38,7 +38,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ._vecmath import exp, log, log1p, max_num, sum_add
+from ._vecmath import exp, log, log1p, max_not_nan, max_num, min_not_nan, sum_add
 
 __all__ = ["BLOCK"]
 
@@ -794,6 +794,36 @@ def label_shares_kernel(labels, n_classes, cw, ignore, has_ignore, wv, rep, shar
         elif cw is not None:
             norm = cw[label] if 0 <= label < n_classes else zero
         shares[r] = wv[r // rep] * norm
+
+
+# --------------------------------------------------------------------------
+# input checks
+# --------------------------------------------------------------------------
+
+
+@kernel
+def bounds_kernel(x, lows, highs, b0, b1):  # type: ignore[no-untyped-def]
+    """Blocks ``[b0, b1)`` of the flat ``x``: the minimum and maximum of each in
+    ``lows[b]``, ``highs[b]``; both NaN for a block holding a NaN or an infinity.
+
+    ``sum (v - v)`` is NaN exactly when some ``v`` is NaN or infinite; only then
+    can ``min_not_nan``/``max_not_nan`` have seen a NaN, and their result is
+    not used.
+    """
+    n = np.uint64(x.size)
+    for b in range(b0, b1):
+        i0 = np.uint64(b) * _BLOCK_U
+        i1 = min(i0 + _BLOCK_U, n)
+        nonfinite = x[i0] - x[i0]
+        lo, hi = x[i0], x[i0]
+        for i in range(i0, i1):
+            v = x[i]
+            nonfinite = sum_add(nonfinite, v - v)
+            lo = min_not_nan(lo, v)
+            hi = max_not_nan(hi, v)
+        clean = nonfinite == nonfinite
+        lows[b] = lo if clean else math.nan
+        highs[b] = hi if clean else math.nan
 
 
 # --------------------------------------------------------------------------

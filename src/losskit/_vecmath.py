@@ -18,7 +18,9 @@ NumPy and mpmath).
 * ``log1p(x) = log(u) - ((u - 1) - x) / u`` with ``u = 1 + x``: the second term
   restores what rounding ``1 + x`` lost.
 * :func:`sum_add` and :func:`max_num` let a summing or maximising loop use every
-  SIMD lane: LLVM keeps a strict left-to-right order otherwise.
+  SIMD lane: LLVM keeps a strict left-to-right order otherwise;
+  :func:`min_not_nan` and :func:`max_not_nan` do it for operands known not to
+  be NaN.
 
 Within a kernel compiled for float32 every constant is a float32, so no
 operation is silently promoted to float64.
@@ -35,7 +37,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-__all__ = ["exp", "log", "log1p", "max_num", "sum_add"]
+__all__ = ["exp", "log", "log1p", "max_not_nan", "max_num", "min_not_nan", "sum_add"]
 
 
 def _bitcast_typing(target: Any) -> Any:
@@ -281,14 +283,37 @@ def sum_add(typingctx, acc, v):  # type: ignore[no-untyped-def]
     return acc(acc, v), codegen
 
 
-@intrinsic
-def max_num(typingctx, a, b):  # type: ignore[no-untyped-def]
-    """``max(a, b)`` ignoring a NaN operand (LLVM's ``maxnum``), so a maximum loop vectorises."""
+def _min_max(which: str, flags: tuple[str, ...] = ()) -> Any:
+    """Code for LLVM's ``maxnum``/``minnum``: the other operand where one is NaN."""
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
         t = args[0].type
-        name = "llvm.maxnum.f64" if t == ir.DoubleType() else "llvm.maxnum.f32"
+        name = f"llvm.{which}.f64" if t == ir.DoubleType() else f"llvm.{which}.f32"
         fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(t, [t, t]), name)
-        return builder.call(fn, args)
+        return builder.call(fn, args, fastmath=flags)
 
-    return a(a, b), codegen
+    return codegen
+
+
+@intrinsic
+def max_num(typingctx, a, b):  # type: ignore[no-untyped-def]
+    """``max(a, b)`` ignoring a NaN operand (LLVM's ``maxnum``), so a maximum loop vectorises."""
+    return a(a, b), _min_max("maxnum")
+
+
+# ``nnan nsz``: LLVM vectorises a min/max reduction only when told that no operand
+# is NaN (and that the sign of zero does not matter); measured 6x faster on 1e7
+# float64 elements. With a NaN operand the result is undefined (poison), so the
+# caller must detect NaN by other means and not use the result then.
+
+
+@intrinsic
+def min_not_nan(typingctx, a, b):  # type: ignore[no-untyped-def]
+    """``min(a, b)`` of operands that are not NaN (``minnum`` with ``nnan nsz``)."""
+    return a(a, b), _min_max("minnum", ("nnan", "nsz"))
+
+
+@intrinsic
+def max_not_nan(typingctx, a, b):  # type: ignore[no-untyped-def]
+    """``max(a, b)`` of operands that are not NaN (``maxnum`` with ``nnan nsz``)."""
+    return a(a, b), _min_max("maxnum", ("nnan", "nsz"))

@@ -34,6 +34,10 @@ keeps the derivative, one gradient-sized tensor (see
   for that, which autograd traces through the formula.
 * dtype and device follow the input (float16 and bfloat16 are computed in
   float32 and cast back).
+* On the CPU, with the ``fast`` extra, forward and backward of the
+  element-wise losses and the softmax cross-entropies run losskit's fused
+  kernels on the tensors' memory (see ``benchmarks/RESULTS.md``); elsewhere
+  they evaluate the loss's formula as PyTorch operations.
 """
 
 from __future__ import annotations
