@@ -548,6 +548,8 @@ def test_bounds_cover_only_large_contiguous_floats(rng: np.random.Generator) -> 
     assert _fastpath.bounds(x[: _fastpath.MIN_SIZE - 1]) is None
     assert _fastpath.bounds(x.astype(np.int64)) is None
     assert _fastpath.bounds(x.astype(">f8")) is None
+    with _fastpath.forced(True):
+        assert _fastpath.bounds(x[:0]) is None  # nothing to reduce
     torch = pytest.importorskip("torch")
     t = torch.from_numpy(x)
     assert _fastpath.bounds(t) == (float(x.min()), float(x.max()))
@@ -643,6 +645,7 @@ def test_host_view_shares_memory_only_where_allowed() -> None:
     assert host_view(torch.empty(3, device="meta")) is None
     assert host_view(torch._neg_view(t)) is None
     assert host_view(t.to_sparse()) is None
+    assert host_view(t.to(torch.bfloat16)) is None  # NumPy has no bfloat16
     assert host_view(np.ones(3)) is None
 
 

@@ -139,15 +139,23 @@ def _shape(x: Array) -> tuple[int, ...]:
 
 
 def require_values(
-    xp: Namespace, x: Array, bad: Callable[[], Array], message: Callable[[], str]
+    xp: Namespace,
+    x: Array,
+    bad: Callable[[], Array],
+    message: Callable[[], str],
+    within: tuple[float, float] | None = None,
 ) -> None:
     """Raise ``ValueError(message())`` if any element of the boolean mask ``bad()`` is set.
 
     Runs only where the validation mode allows for the input ``x`` (see
     ``losskit.set_validation``); elsewhere the mask is not even built, so a
-    skipped check costs no pass over the data.
+    skipped check costs no pass over the data. With ``within=(low, high)``, an
+    ``x`` whose values all lie in ``[low, high]`` is accepted by a quick bounds
+    pass (:func:`_within`) before any mask is built.
     """
-    if should_validate(x) and bool(xp.any(bad())):
+    if not should_validate(x) or (within is not None and _within(xp, x, *within)):
+        return
+    if bool(xp.any(bad())):
         raise ValueError(message())
 
 
@@ -179,22 +187,22 @@ def _within(xp: Namespace, x: Array, low: float, high: float) -> bool:
 
 def check_unit_interval(xp: Namespace, x: Array, what: str, hint: str = "") -> None:
     """Values in [0, 1] (NaN passes: it propagates instead of raising)."""
-    if not should_validate(x) or _within(xp, x, 0.0, 1.0):
-        return
 
     def message() -> str:
         lo, hi = float(xp.min(x)), float(xp.max(x))
         return f"{what} must lie in [0, 1]{hint}; found values in [{lo:g}, {hi:g}]"
 
-    require_values(xp, x, lambda: (x < 0) | (x > 1), message)
+    require_values(xp, x, lambda: (x < 0) | (x > 1), message, within=(0.0, 1.0))
 
 
 def check_nonnegative(xp: Namespace, x: Array, what: str) -> None:
     """Values >= 0 (NaN passes)."""
-    if not should_validate(x) or _within(xp, x, 0.0, math.inf):
-        return
     require_values(
-        xp, x, lambda: x < 0, lambda: f"{what} must be non-negative; found {float(xp.min(x)):g}"
+        xp,
+        x,
+        lambda: x < 0,
+        lambda: f"{what} must be non-negative; found {float(xp.min(x)):g}",
+        within=(0.0, math.inf),
     )
 
 
@@ -628,8 +636,6 @@ class RowwiseLoss(_PerSampleLoss):
                 "(use categorical_cross_entropy for probability targets)"
             )
         n_classes = y_pred.shape[-1]
-        if not should_validate(labels) or _within(xp, labels, 0, n_classes - 1):
-            return labels
 
         def bad() -> Array:
             out = (labels < 0) | (labels >= n_classes)
@@ -644,7 +650,7 @@ class RowwiseLoss(_PerSampleLoss):
             found = int(first_where(xp, bad(), labels))
             return f"class labels must lie in [0, {n_classes}){extra}; found {found}"
 
-        require_values(xp, labels, bad, message)
+        require_values(xp, labels, bad, message, within=(0, n_classes - 1))
         return labels
 
     def _sample_shape(self, arrays: tuple[Array, ...]) -> tuple[int, ...]:

@@ -195,7 +195,10 @@ def host_view(x: Array) -> np.ndarray | None:
         return None
     if (x.requires_grad and torch.is_grad_enabled()) or x.is_conj() or x.is_neg():
         return None
-    return x.detach().numpy()
+    try:
+        return x.detach().numpy()
+    except TypeError:  # a dtype NumPy lacks (bfloat16, float8): no view
+        return None
 
 
 def is_traced(x: Array) -> bool:

@@ -82,10 +82,11 @@ def forced(on: bool) -> Iterator[None]:
 
 
 def _active(size: int) -> bool:
+    """Whether the fast path takes ``size`` elements (never none: nothing to compute)."""
     on = _FORCED.get()
     if on is None:
-        return os.environ.get("LOSSKIT_FASTPATH", "1") != "0" and size >= MIN_SIZE
-    return on
+        on = os.environ.get("LOSSKIT_FASTPATH", "1") != "0" and size >= MIN_SIZE
+    return size > 0 and on
 
 
 @functools.cache
@@ -327,7 +328,7 @@ def run(
     if len(arrays) != 2:
         return None
     y, x = arrays
-    if not _active(x.size) or x.size == 0 or x.dtype not in (np.float32, np.float64):
+    if not _active(x.size) or x.dtype not in (np.float32, np.float64):
         return None
     p = plan(loss)
     if p is None or not (_native(y) and _native(x)):
@@ -347,16 +348,23 @@ def run_on_tensors(
 ) -> tuple[Any, Any, Any] | None:
     """:func:`run` for prepared PyTorch CPU tensors, through NumPy views (no copy
     in or out), or None where a view is not allowed (see ``_compat.host_view``)."""
-    views = [host_view(t) for t in tensors]
-    weight_view = None if weights is None else host_view(weights)
-    if any(v is None for v in views) or (weights is not None and weight_view is None):
+    if len(tensors) != 2:
         return None
-    result = run(loss, tuple(views), weight_view, order)
+    # The prediction first: its view also settles that nothing is traced, and a
+    # small input or an uncovered loss then costs no further view.
+    x = host_view(tensors[1])
+    if x is None or not _active(x.size) or plan(loss) is None:
+        return None
+    y = host_view(tensors[0])
+    weight_view = None if weights is None else host_view(weights)
+    if y is None or (weights is not None and weight_view is None):
+        return None
+    result = run(loss, (y, x), weight_view, order)
     if result is None:
         return None
     import torch
 
-    value, grad, hess = (None if r is None else torch.from_numpy(np.asarray(r)) for r in result)
+    value, grad, hess = (None if r is None else torch.from_numpy(r) for r in result)
     return value, grad, hess
 
 
@@ -400,6 +408,16 @@ def _scales(dtype: np.dtype, reduction: str, total: float) -> tuple[Any, float]:
     return den, float(den)
 
 
+def _weight_total(
+    weights: np.ndarray | None, wv: np.ndarray, rep: int, count: int, reduction: str
+) -> float:
+    """The total weight of ``count`` samples (``wv``, ``rep`` from :func:`_compact_weights`):
+    what "mean" divides by; other reductions do not use it, so it is not summed for them."""
+    if weights is None or reduction != "mean":
+        return count
+    return float(np.sum(wv, dtype=np.float64)) * rep
+
+
 def _scalars(dtype: np.dtype, params: tuple[float, ...]) -> tuple[Any, ...]:
     """A kernel's parameters: a tuple of scalars of the compute dtype (never empty).
 
@@ -431,8 +449,7 @@ def _run_elements(
 ) -> tuple[Any, Any, Any] | None:
     n = x.size
     wv, rep = _compact_weights(weights, x.shape, x.dtype)
-    total = n if weights is None else float(np.sum(wv, dtype=np.float64)) * rep
-    den, divisor = _scales(x.dtype, reduction, total)
+    den, divisor = _scales(x.dtype, reduction, _weight_total(weights, wv, rep, n, reduction))
     g, h, vals = _outputs(x, x.shape, order, reduction)
     n_blocks = -(-n // k.BLOCK)
     partials = np.empty(n_blocks)
@@ -474,25 +491,24 @@ def _run_rows(
     has_ignore = p.ignore_index is not None
     ignore = p.ignore_index if has_ignore else 0
     e = p.label_smoothing
-    if reduction == "mean" and p.layout == "labels" and (cw is not None or has_ignore):
+    labels = p.layout == "labels"
+    tt = np.ascontiguousarray(t.reshape(-1) if labels else t.reshape(-1, n_classes))
+    if reduction == "mean" and labels and (cw is not None or has_ignore):
         shares = np.empty(n_rows, dtype)
-        k.label_shares_kernel(t.reshape(-1), n_classes, cw, ignore, has_ignore, wv, rep, shares)
+        k.label_shares_kernel(tt, n_classes, cw, ignore, has_ignore, wv, rep, shares)
         total = float(np.sum(shares))  # in the dtype, as the reference sums them
     else:
-        total = n_rows if weights is None else float(np.sum(wv, dtype=np.float64)) * rep
+        total = _weight_total(weights, wv, rep, n_rows, reduction)
     den, divisor = _scales(dtype, reduction, total)
     g, h, vals = _outputs(x, sample_shape, order, reduction)
     rb = max(1, k.BLOCK // n_classes)
     n_blocks = -(-n_rows // rb)
     partials = np.empty(n_blocks)
-    tt: np.ndarray
-    if p.layout == "labels":
+    if labels:
         plain = e == 0 and cw is None and not has_ignore  # one-hot target weights
         prm = _scalars(dtype, (1.0 - e, e / n_classes, float(has_ignore), float(plain)))
-        tt = np.ascontiguousarray(t.reshape(-1))
     else:
         prm = _scalars(dtype, (1.0 - e, e / n_classes))
-        tt = np.ascontiguousarray(t.reshape(-1, n_classes))
     x2 = np.ascontiguousarray(x.reshape(-1, n_classes))
     g2 = None if g is None else g.reshape(-1, n_classes)
     h2 = None if h is None else h.reshape(-1, n_classes)
