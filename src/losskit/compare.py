@@ -812,9 +812,9 @@ class Comparison:
         sign = -1.0 if METRICS[self.primary].higher_is_better else 1.0
         return sorted(self.results, key=lambda r: sign * r.mean(self.primary))
 
-    def gap(self, result: LossResult, metric: str | None = None) -> tuple[float, float]:
-        """Mean and std over folds of ``metric(result) - metric(best)`` (paired by fold)."""
-        metric = metric or self.primary
+    def gap(self, result: LossResult) -> tuple[float, float]:
+        """Mean and std over folds of the primary metric's ``result - best`` (paired by fold)."""
+        metric = self.primary
         best = self.ranked()[0]
         diff = np.asarray(result.metrics[metric]) - np.asarray(best.metrics[metric])
         return float(diff.mean()), float(diff.std(ddof=1)) if len(diff) > 1 else 0.0

@@ -44,7 +44,6 @@ import math
 from typing import Any, Literal, Protocol
 
 import numpy as np
-from scipy.optimize import minimize
 
 from ._base import CompositeLoss, LossFunction, RowwiseLoss, check_choice, check_real
 from ._numerics import sigmoid, softmax
@@ -242,15 +241,7 @@ class _NetworkModel:
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _NetworkModel:
         """Fit the network to ``(X, y)``; see the module docstring for the forms of ``y``."""
-        X = _as_matrix(X)
-        y = np.asarray(y)
-        if y.shape[:1] != X.shape[:1]:
-            raise ValueError(f"X has {X.shape[0]} rows but y has shape {y.shape}")
-        if X.shape[0] == 0:
-            raise ValueError("cannot fit a model to 0 samples")
-        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        if y.dtype.kind == "f":
-            y = y.astype(np.float64, copy=False)
+        X, y, w = _fit_inputs(X, y, sample_weight)
         self._width = output_width(self.loss, y, self.n_classes)
         self._link = _resolve_link(self.link, self.loss, self._width)
         self._mean = X.mean(axis=0) if self.standardize else np.zeros(X.shape[1])
@@ -295,6 +286,8 @@ class _NetworkModel:
                 self.history.append(last["value"])
             else:
                 self.history.append(self._value(_unflatten(theta, shapes), Z, y, w))
+
+        from scipy.optimize import minimize  # here: ~0.1 s to import, unused by most commands
 
         theta0 = _flatten(layers)
         record(theta0)
@@ -386,6 +379,21 @@ def _as_matrix(X: Any) -> np.ndarray:
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-d array (samples, features); got shape {X.shape}")
     return X
+
+
+def _fit_inputs(X: Any, y: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """``(X, y, w)`` for ``fit``: a float64 matrix, targets with as many rows (float64
+    when floating, labels as given) and float64 weights or None."""
+    X = _as_matrix(X)
+    y = np.asarray(y)
+    if y.shape[:1] != X.shape[:1]:
+        raise ValueError(f"X has {X.shape[0]} rows but y has shape {y.shape}")
+    if X.shape[0] == 0:
+        raise ValueError("cannot fit a model to 0 samples")
+    if y.dtype.kind == "f":
+        y = y.astype(np.float64, copy=False)
+    w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    return X, y, w
 
 
 def _flatten(layers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

@@ -44,8 +44,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._base import LossFunction
-from ._compat import validation
+from ._base import LossFunction, _expand
+from ._compat import namespace, validation
 from ._registry import get
 
 try:
@@ -55,11 +55,6 @@ except ImportError as err:  # pragma: no cover - depends on the environment
     raise ImportError("losskit.torch needs PyTorch: pip install 'losskit[torch]'") from err
 
 __all__ = ["LossModule", "TripletModule", "as_module"]
-
-
-def _leading(x: torch.Tensor, ndim: int) -> torch.Tensor:
-    """``x`` with trailing unit axes: losskit aligns per-sample arrays with the leading axes."""
-    return x.reshape(tuple(x.shape) + (1,) * (ndim - x.ndim))
 
 
 def _gradients(
@@ -112,7 +107,9 @@ class _AnalyticLoss(torch.autograd.Function):
             kept = iter(saved)
             grads = tuple(next(kept) if d else None for d in ctx.differentiated)
         # The vector-Jacobian product: per sample for "none", a scalar otherwise.
-        scaled = (None if g is None else g * _leading(grad_output, g.ndim) for g in grads)
+        # (per-sample incoming gradients get trailing unit axes, as losskit aligns them)
+        xp = namespace(grad_output)
+        scaled = (None if g is None else g * _expand(xp, grad_output, g.ndim) for g in grads)
         return (None, None, None, *scaled)
 
 

@@ -242,7 +242,7 @@ def register_recommend(sub: Any) -> None:
     p.add_argument("--verify", action="store_true", help="measure the top losses with compare")
     _add_training_options(p)
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(handler=run_recommend, scenario=None, losses=None)
+    p.set_defaults(handler=run_recommend)
 
 
 def run_recommend(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._base import LossFunction, check_choice, check_real
 from .._numerics import sigmoid, softmax
-from ..models import _as_matrix, _check_count, output_width
+from ..models import _as_matrix, _check_count, _fit_inputs, output_width
 from ._common import (
     HESSIAN_FLOOR,
     HessianPolicy,
@@ -125,15 +125,7 @@ class GBDTModel:
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> GBDTModel:
         """Boost ``n_estimators`` rounds; ``y`` has the form of the loss's ``y_true``."""
-        X = _as_matrix(X)
-        y = np.asarray(y)
-        if y.dtype.kind == "f":
-            y = y.astype(np.float64, copy=False)
-        if y.shape[:1] != X.shape[:1]:
-            raise ValueError(f"X has {X.shape[0]} rows but y has shape {y.shape}")
-        if X.shape[0] == 0:
-            raise ValueError("cannot fit a model to 0 samples")
-        w = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        X, y, w = _fit_inputs(X, y, sample_weight)
         self._width = output_width(self.loss, y, self.n_classes)
         self.init_score_ = (
             initial_score(self.loss, y, w, n_classes=self._width)
