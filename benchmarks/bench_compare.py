@@ -24,8 +24,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from _common import RESULTS, cpu, write_section
+
 SECTION = "## losskit compare (default run)"
-RESULTS = Path(__file__).with_name("RESULTS.md")
 BUDGET_S = 180.0  # the default run must finish within 3 minutes on a 2-core machine
 
 
@@ -47,16 +48,6 @@ def _timed(args: list[str]) -> tuple[float, dict]:
             raise SystemExit(f"losskit compare {' '.join(args)} failed:\n{proc.stderr}")
         results = Path(cwd) / "losskit-report" / "results.json"
         return seconds, json.loads(results.read_text())
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:
@@ -87,7 +78,7 @@ def main() -> None:
         "process: import, data loading, 75 fits, tables, the report with its plots), linear "
         "model, 5 folds, seed 0.",
         "",
-        f"- Machine: {_cpu()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; "
+        f"- Machine: {cpu()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}, losskit {losskit.__version__}, "
         f"numpy {data['numpy']}.",
         f"- Load average (1 min) before/after: {load_before[0]:.2f} / {load_after[0]:.2f} — the "
@@ -122,20 +113,8 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write:
-        _write_section(text)
+        write_section(SECTION, text)
         print(f"updated {RESULTS}")
-
-
-def _write_section(text: str) -> None:
-    """Replace (or append) this script's section of RESULTS.md, keeping the others."""
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = old.find(SECTION)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + ("" if end < 0 else "\n" + old[end + 1 :])
-    RESULTS.write_text(new)
 
 
 if __name__ == "__main__":

@@ -49,12 +49,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import RESULTS, cpu, write_section
 
 import losskit
 from losskit import _fastpath
 
 SECTION = "## Fast path (value + derivative, CPU)"
-RESULTS = Path(__file__).with_name("RESULTS.md")
 #: Losses whose work is a few arithmetic operations per element: these should run
 #: at memory speed (the issue asks for 1.5x the bandwidth floor at most).
 POLYNOMIAL = {"mse", "mae", "huber", "smooth_l1", "quantile", "hinge"}
@@ -669,17 +669,6 @@ def versions() -> str:
     return ", ".join(parts)
 
 
-def cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def report(rows: list[Row], args: argparse.Namespace, load: tuple[float, float], when: str) -> str:
     lines = [
         SECTION,
@@ -744,19 +733,6 @@ def report(rows: list[Row], args: argparse.Namespace, load: tuple[float, float],
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path) -> None:
-    """Replace (or append) this benchmark's section of RESULTS.md, leaving the others."""
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    start = current.find(SECTION)
-    if start == -1:
-        current = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = current.find("\n## ", start + len(SECTION))
-        tail = "" if end == -1 else current[end:]
-        current = current[:start] + text.rstrip("\n") + "\n" + tail
-    path.write_text(current)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small inputs, 3 runs, no write")
@@ -816,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text)
     if args.write:
-        write_section(text, args.output)
+        write_section(SECTION, text, args.output)
         print(f"wrote the section {SECTION!r} of {args.output}")
     return 0
 

@@ -39,6 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from _common import cpu
+
 METHODS = ("losskit.torch", "losskit.torch recompute=False", "autograd", "torch")
 
 
@@ -225,14 +227,9 @@ def _environment(threads: int) -> str:
 
     import losskit
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     return (
-        f"{time.strftime('%Y-%m-%d')}, {cpu} ({os.cpu_count()} cores), {threads} torch thread(s), "
+        f"{time.strftime('%Y-%m-%d')}, {cpu()} ({os.cpu_count()} cores), "
+        f"{threads} torch thread(s), "
         f"Python {platform.python_version()}, torch {torch.__version__}, "
         f"numpy {numpy.__version__}, losskit {losskit.__version__}"
     )
