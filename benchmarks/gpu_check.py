@@ -49,6 +49,7 @@ from _backends import (
     jax_backend,
     max_violation,
     one_per_code_path,
+    rounded_inputs,
     stability_cases,
     torch_backend,
 )
@@ -196,11 +197,7 @@ def inductor_check(
             grad, hess = loss.derivative_and_hessian(*arrays)
             return (loss.compute(*arrays), *_parts(grad), *_parts(hess))
 
-        tensors = [backend.make(np.asarray(x), dtype) for x in inputs]
-        exact = [
-            backend.to_numpy(t) if np.asarray(x).dtype.kind == "f" else np.asarray(x)
-            for t, x in zip(tensors, inputs, strict=True)
-        ]
+        tensors, exact = rounded_inputs(backend, inputs, dtype)
         torch._dynamo.reset()  # a fresh graph per loss: no recompilation limit
         try:
             got = torch.compile(everything, fullgraph=True)(*tensors)

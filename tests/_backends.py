@@ -277,6 +277,20 @@ def _no_eager_compute(backend: Backend) -> Iterator[None]:
         yield
 
 
+def rounded_inputs(
+    backend: Backend, inputs: Sequence[np.ndarray], dtype: str
+) -> tuple[list[Any], list[np.ndarray]]:
+    """``inputs`` as ``backend`` arrays in ``dtype``, and the same rounded values in
+    NumPy float64 (integer labels as they are): the reference's inputs. Call inside
+    ``backend.context()``."""
+    arrays = [backend.make(np.asarray(x), dtype) for x in inputs]
+    exact = [
+        backend.to_numpy(a) if np.asarray(x).dtype.kind == "f" else np.asarray(x)
+        for a, x in zip(arrays, inputs, strict=True)
+    ]
+    return arrays, exact
+
+
 def agreement(
     loss: losskit.LossFunction,
     inputs: Sequence[np.ndarray],
@@ -298,12 +312,8 @@ def agreement(
     """
     problems: list[str] = []
     with backend.context():
-        arrays = [backend.make(np.asarray(x), dtype) for x in inputs]
+        arrays, exact = rounded_inputs(backend, inputs, dtype)
         weight = None if sample_weight is None else backend.make(sample_weight, dtype)
-        exact = [
-            backend.to_numpy(a) if np.asarray(x).dtype.kind == "f" else np.asarray(x)
-            for a, x in zip(arrays, inputs, strict=True)
-        ]
         ref_weight = None if weight is None else backend.to_numpy(weight)
         ref_device = backend.device(arrays[loss._ref])
         want_dtype = backend.dtype_of(dtype)
