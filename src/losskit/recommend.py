@@ -252,6 +252,8 @@ def _points(
             points.append((2, "the targets are non-negative counts"))
         else:
             points.append((-3, "only for non-negative count targets"))
+    if imbalanced and name == "tversky":
+        points.append((1, "beta > alpha weighs false negatives: recall on small structures"))
     return points
 
 
@@ -284,8 +286,6 @@ def recommend(
         if not _fits(entry, task):
             continue
         points = _points(entry, task, imbalanced=imbalanced, outliers=outliers, counts=counts)
-        if imbalanced and entry.name == "tversky":
-            points.append((1, "beta > alpha weighs false negatives: recall on small structures"))
         score = sum(p for p, _ in points)
         rank = guide.index(entry.name) if entry.name in guide else len(guide) + order
         ranked.append(
