@@ -533,8 +533,9 @@ def elementwise_block(point, y, x, prm, wv, rep, den, g, h, vals, i0, i1):  # ty
 
 
 @inline
-def elementwise(point, y, x, prm, wv, rep, den, g, h, vals, partials, b0, b1):  # type: ignore[no-untyped-def]
-    """Blocks ``[b0, b1)`` of ``BLOCK`` elements of an element-wise loss.
+def element_blocks(point, flags_of, y, x, prm, wv, rep, den, g, h, vals, partials, b0, b1):  # type: ignore[no-untyped-def]
+    """Blocks ``[b0, b1)`` of ``BLOCK`` elements of an element-wise loss; the OR of
+    ``flags_of(y, i0, i1)`` over the blocks.
 
     ``y``, ``x`` and the outputs ``g``, ``h``, ``vals`` are flat. Element ``i``
     weighs ``w = wv[i // rep]`` and its derivatives are scaled by ``w / den``.
@@ -543,10 +544,19 @@ def elementwise(point, y, x, prm, wv, rep, den, g, h, vals, partials, b0, b1):  
     """
     n = np.uint64(x.size)
     rep_u = np.uint64(rep)
+    flags = 0
     for b in range(b0, b1):
         i0 = np.uint64(b) * _BLOCK_U
         i1 = min(i0 + _BLOCK_U, n)
         partials[b] = elementwise_block(point, y, x, prm, wv, rep_u, den, g, h, vals, i0, i1)
+        flags |= flags_of(y, i0, i1)
+    return flags
+
+
+@inline
+def no_flags(y: Any, i0: Any, i1: Any) -> int:
+    """No flags (compiled away)."""
+    return 0
 
 
 @inline
@@ -565,17 +575,15 @@ def label_flags(y: Any, i0: Any, i1: Any) -> int:
 
 
 @inline
+def elementwise(point, y, x, prm, wv, rep, den, g, h, vals, partials, b0, b1):  # type: ignore[no-untyped-def]
+    """:func:`element_blocks` without flags: the driver of every element-wise kernel."""
+    element_blocks(point, no_flags, y, x, prm, wv, rep, den, g, h, vals, partials, b0, b1)
+
+
+@inline
 def hinge_elementwise(point, y, x, prm, wv, rep, den, g, h, vals, partials, b0, b1):  # type: ignore[no-untyped-def]
-    """:func:`elementwise` that also returns the :func:`label_flags` of its blocks."""
-    n = np.uint64(x.size)
-    rep_u = np.uint64(rep)
-    flags = 0
-    for b in range(b0, b1):
-        i0 = np.uint64(b) * _BLOCK_U
-        i1 = min(i0 + _BLOCK_U, n)
-        partials[b] = elementwise_block(point, y, x, prm, wv, rep_u, den, g, h, vals, i0, i1)
-        flags |= label_flags(y, i0, i1)
-    return flags
+    """:func:`element_blocks` that also returns the :func:`label_flags` of its blocks."""
+    return element_blocks(point, label_flags, y, x, prm, wv, rep, den, g, h, vals, partials, b0, b1)
 
 
 # --------------------------------------------------------------------------
